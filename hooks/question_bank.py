@@ -129,6 +129,10 @@ def render(pages: list[PageQuestions], section_titles: dict[str, str]) -> str:
         "---",
         "title: 题库",
         "description: 全站所有面试题，按章节和页面分组，可折叠简答用于自测。",
+        # Not in the search index: it repeats every question and short answer, and a
+        # search should land the reader on the topic page that holds the full answer.
+        "search:",
+        "  exclude: true",
         "---",
         "",
         "# 题库",

@@ -31,6 +31,9 @@ def use_cjk_font() -> str:
             "figure.facecolor": "white",  # plots sit on a white card in dark mode too
             "figure.dpi": 96,
             "savefig.bbox": "tight",
+            # Heatmaps show their cells as they are: smoothed (antialiased) resampling adds
+            # colour gradients that make the inline PNG several times larger.
+            "image.interpolation": "nearest",
         }
     )
     return CJK_FONT

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,6 +22,9 @@ BUILD_ENV = {
 }
 sys.path.insert(0, str(ROOT / "hooks"))
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+import static_server  # noqa: E402  (tools/static_server.py)
 
 
 def run_mkdocs(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -38,39 +38,12 @@ def run_mkdocs(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-class _SiteServer(http.server.ThreadingHTTPServer):
-    """Serves the built site; unknown paths get the site's 404.html, as GitHub Pages does."""
-
-
-def _handler(directory: str):
-    class Handler(_QuietHandler):
-        def send_error(self, code, message=None, explain=None):
-            page = Path(directory) / "404.html"
-            if code == 404 and page.exists():
-                body = page.read_bytes()
-                self.send_response(404)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            else:
-                super().send_error(code, message, explain)
-
-    return functools.partial(Handler, directory=directory)
-
-
 @pytest.fixture(scope="session")
 def _server(tmp_path_factory):
-    """A loopback server on a free port; the site is built for exactly this URL (site_url)."""
+    """A loopback server on a free port (gzip and 404.html, like GitHub Pages); the site is built for exactly this URL."""
     root = tmp_path_factory.mktemp("site")
-    server = _SiteServer(("127.0.0.1", 0), _handler(str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}/"
+    server, url = static_server.serve(root)
+    yield root, url
     server.shutdown()
 
 
