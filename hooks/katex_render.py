@@ -50,7 +50,8 @@ def _katex_version() -> str:
     return json.loads(KATEX_PACKAGE.read_text(encoding="utf-8"))["version"]
 
 
-def _read_macros() -> dict[str, str]:
+def read_macros() -> dict[str, str]:
+    """The shared TeX macros (katex_macros.txt, one `\\name:body` per line)."""
     macros = {}
     for line in MACRO_FILE.read_text(encoding="utf-8").splitlines():
         name, sep, body = line.partition(":")
@@ -62,7 +63,7 @@ def _read_macros() -> dict[str, str]:
 class _Renderer:
     def __init__(self) -> None:
         self.version = _katex_version()
-        self.macros = _read_macros()
+        self.macros = read_macros()
         salt = json.dumps([self.version, self.macros], sort_keys=True)
         self.salt = hashlib.sha256(salt.encode("utf-8")).hexdigest()
         self.proc: subprocess.Popen | None = None

@@ -98,6 +98,16 @@ class Tab:
         return [u for u in self.requests if urlsplit(u).hostname not in ("127.0.0.1", None) and not u.startswith("data:")]
 
 
+@pytest.fixture
+def tab(browser, site_url):
+    """A desktop-sized tab in the light palette; fails the test if any request left the site."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
+    tab = Tab(context.new_page(), site_url)
+    yield tab
+    assert tab.third_party_requests() == [], "requests left the site"
+    context.close()
+
+
 def pytest_sessionfinish(session, exitstatus):
     """A skipped test is not a passing test: fail the run if anything was skipped."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -19,15 +19,6 @@ EXEMPLAR = "transformer/attention/"
 NOTEBOOK = "transformer/notebooks/softmax-saturation/"
 
 
-@pytest.fixture
-def tab(browser, site_url):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
-    tab = Tab(context.new_page(), site_url)
-    yield tab
-    assert tab.third_party_requests() == [], "requests left the site"
-    context.close()
-
-
 # In-sentence words (findable only with jieba segmentation), compounds and a term in full-width brackets.
 @pytest.mark.parametrize("query", ["饱和", "雅可比", "缩放点积注意力", "复杂度", "（softmax）"])
 def test_chinese_query_finds_the_page(tab, query):

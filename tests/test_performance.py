@@ -28,15 +28,6 @@ def search_requests(tab: Tab) -> list[str]:
     return [u for u in tab.requests if any(s in u for s in SEARCH_DOWNLOADS)]
 
 
-@pytest.fixture
-def tab(browser, site_url):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    tab = Tab(context.new_page(), site_url)
-    yield tab
-    assert tab.third_party_requests() == [], "requests left the site"
-    context.close()
-
-
 # --- page weight ------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ Usage: python tools/bench.py [--report bench-report.md] [--skip-cold]
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import shutil
@@ -33,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bench_math  # noqa: E402
 import lighthouse  # noqa: E402
 import page_weight  # noqa: E402
-from static_server import serve  # noqa: E402
+from static_server import gzip_body, serve  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "DISABLE_MKDOCS_2_WARNING": "true", "NO_MKDOCS_2_WARNING": "1"}
@@ -73,7 +72,7 @@ def profiled_build(repo: Path, site_url: str) -> dict:
 
 
 def gzip_size(path: Path) -> int:
-    return len(gzip.compress(path.read_bytes(), 6))
+    return len(gzip_body(path.read_bytes()))
 
 
 def dir_size(path: Path) -> int:
@@ -114,9 +113,7 @@ def search_latency(browser, url: str) -> dict:
         box.fill(query)
         box.press("End")  # Material searches on keyup
         tab.wait_for_function("window.__t0 !== null && window.__t1 !== null", timeout=10000)
-        latencies[query] = tab.evaluate("window.__t1 - window.__t0")
-        hits = tab.locator("a.md-search-result__link").count()
-        latencies[query] = (latencies[query], hits)
+        latencies[query] = (tab.evaluate("window.__t1 - window.__t0"), tab.locator("a.md-search-result__link").count())
     context.close()
     times = sorted(t for t, _ in latencies.values())
     return {"first_search_ms": first_search_ms, "per_query": latencies, "p50": statistics.median(times),
@@ -212,7 +209,7 @@ def main() -> int:
     lines += ["", "## 4. Math: server-side KaTeX vs arithmatex + client-side KaTeX", "",
               *bench_math.report(math, pages["math-heaviest"]), ""]
     lines += ["## 5. Search", "",
-              f"- Index as Material writes it (ASCII escapes): {kb(len(index_ascii))} raw, {kb(len(gzip.compress(index_ascii, 6)))} gzip; "
+              f"- Index as Material writes it (ASCII escapes): {kb(len(index_ascii))} raw, {kb(len(gzip_body(index_ascii)))} gzip; "
               f"as published (UTF-8, hooks/search_index_utf8.py): {kb(index_bytes)} raw, {kb(index_gzip)} gzip.",
               "- Downloaded only when the reader starts a search (overrides/partials/search-on-demand.html).",
               f"- First search on a fresh page (click into the box, download and build the index, type 注意 and see results): "

@@ -15,6 +15,7 @@ cumulative layout shift.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -24,6 +25,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent / "hooks"))
+import katex_render  # noqa: E402  (the macros the site renders with)
 import page_weight  # noqa: E402
 from static_server import serve  # noqa: E402
 
@@ -68,16 +71,6 @@ def to_arithmatex(markdown: str) -> str:
                   markdown, flags=re.S | re.M)
 
 
-def katex_macros(repo: Path) -> str:
-    import json
-    macros = {}
-    for line in (repo / "hooks" / "katex_macros.txt").read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, _, body = line.partition(":")
-            macros[name.strip()] = body.strip()
-    return json.dumps(macros)
-
-
 def build_client_variant(repo: Path, page: str, out: Path) -> None:
     """Build `page` with arithmatex + client-side KaTeX from the repository copy at `repo`."""
     source = repo / "docs" / (page.rstrip("/") + ".md")
@@ -87,7 +80,7 @@ def build_client_variant(repo: Path, page: str, out: Path) -> None:
     dist = repo / "node_modules" / "katex" / "dist"
     shutil.copy2(dist / "katex.min.js", assets / "katex.min.js")
     shutil.copy2(dist / "contrib" / "auto-render.min.js", assets / "auto-render.min.js")
-    (assets / "init.js").write_text(CLIENT_INIT % katex_macros(repo), encoding="utf-8")
+    (assets / "init.js").write_text(CLIENT_INIT % json.dumps(katex_render.read_macros()), encoding="utf-8")
     config = (repo / "mkdocs.yml").read_text(encoding="utf-8")
     config = re.sub(r"  - markdown_katex:\n(?:      .*\n)+", "  - pymdownx.arithmatex:\n      generic: true\n", config)
     config = re.sub(r"  - hooks/(katex_math|math_syntax|notebooks|question_bank)\.py\n", "", config)

@@ -11,7 +11,6 @@ requests and are counted inside the HTML that carries them.
 
 from __future__ import annotations
 
-import gzip
 import shutil
 import sys
 import tomllib
@@ -25,7 +24,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PHONE = {"width": 412, "height": 823}
 
 sys.path.insert(0, str(Path(__file__).parent))
-from static_server import COMPRESSIBLE, serve  # noqa: E402
+from static_server import COMPRESSIBLE, gzip_body, serve  # noqa: E402
 
 KINDS = {".html": "html", ".css": "css", ".js": "js", ".woff2": "font", ".woff": "font", ".ttf": "font",
          ".svg": "image", ".png": "image", ".jpg": "image", ".webp": "image", ".json": "data"}
@@ -88,7 +87,7 @@ def file_for(site: Path, url_path: str) -> Path:
 def sizes(path: Path, cache: dict[Path, tuple[int, int]]) -> tuple[int, int]:
     if path not in cache:
         data = path.read_bytes()
-        cache[path] = (len(data), len(gzip.compress(data, 6)) if path.suffix in COMPRESSIBLE else len(data))
+        cache[path] = (len(data), len(gzip_body(data)) if path.suffix in COMPRESSIBLE else len(data))
     return cache[path]
 
 
